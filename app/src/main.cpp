@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "decode_command.h"
+#include "verify_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"cvmwatch: an independent watchdog for CVM Registry attestations"};
@@ -18,6 +19,34 @@ int main(int argc, char** argv) {
   decode_cmd->add_flag("--summary", decode.summary, "one table row per file instead of JSON");
   decode_cmd->add_flag("--compact", compact, "single-line JSON");
 
+  cvmwatch::app::VerifyOptions verify;
+  auto* verify_cmd = app.add_subcommand(
+      "verify", "Re-verify a registry call (attestation, re-attestation, TTL) and print every check");
+  verify_cmd->add_option("file", verify.file, "calldata file (seed JSON or hex)")->required()->check(CLI::ExistingFile);
+  verify_cmd->add_option("--at", verify.at, "verification time: unix seconds or YYYY-MM-DDTHH:MM:SSZ (default: now)");
+  verify_cmd->add_option("--trust", verify.trust_dir, "trust anchor directory")->capture_default_str();
+  verify_cmd->add_option("--vcek-dir", verify.vcek_dir, "directory of VCEKs named <chip_id>_<tcb>.der");
+  verify_cmd->add_option("--collateral", verify.collateral_dir, "directory of TDX collateral JSON bundles");
+  verify_cmd->add_option("--registration", verify.registration,
+                         "the identity's registration calldata (for re-attestation / TTL calls)");
+  verify_cmd->add_option("--nonce", verify.nonce, "the identity's nonce before this call")->capture_default_str();
+  verify_cmd->add_option("--chain-id", verify.chain_id, "chain id of the signing context")->capture_default_str();
+  verify_cmd->add_option("--registry", verify.registry, "registry proxy address")->capture_default_str();
+  verify_cmd->add_option("--chain-id-width", verify.chain_id_width, "auto, 32 or 2 bytes")
+      ->check(CLI::IsMember({"auto", "32", "2"}))
+      ->capture_default_str();
+  verify_cmd->add_flag("--json", verify.json, "JSON output");
+
+  cvmwatch::app::VerifySnpOptions snp;
+  auto* snp_cmd = app.add_subcommand("verify-snp", "Verify a bare AMD SEV-SNP report with its VCEK");
+  snp_cmd->add_option("report", snp.report, "SNP report (1184 bytes)")->required()->check(CLI::ExistingFile);
+  snp_cmd->add_option("--vcek", snp.vcek, "VCEK certificate (DER)")->required()->check(CLI::ExistingFile);
+  snp_cmd->add_option("--chain", snp.chain, "PEM with the ASK then the ARK (default: from --trust)")
+      ->check(CLI::ExistingFile);
+  snp_cmd->add_option("--trust", snp.trust_dir, "trust anchor directory (pinned ARKs)")->capture_default_str();
+  snp_cmd->add_option("--at", snp.at, "verification time (default: now)");
+  snp_cmd->add_flag("--json", snp.json, "JSON output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -27,5 +56,7 @@ int main(int argc, char** argv) {
     decode.pretty = !compact;
     return cvmwatch::app::RunDecode(decode, std::cout, std::cerr);
   }
+  if (verify_cmd->parsed()) return cvmwatch::app::RunVerify(verify, std::cout, std::cerr);
+  if (snp_cmd->parsed()) return cvmwatch::app::RunVerifySnp(snp, std::cout, std::cerr);
   return 2;
 }
