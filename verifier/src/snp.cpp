@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "cvmwatch/core/hash.h"
+#include "detail/cert_cache.h"
 #include "detail/openssl_util.h"
 
 namespace cvmwatch::verifier {
@@ -77,14 +78,6 @@ SnpProduct ProductFromName(std::string_view name) {
   return SnpProduct::kUnknown;
 }
 
-// RSA-PSS SHA-384 (AMD's chain) or whatever the certificate names: X509_verify honours the
-// rsassaPss parameters.
-bool SignedBy(X509* cert, X509* issuer) {
-  EVP_PKEY* key = X509_get0_pubkey(issuer);
-  const bool ok = key && X509_verify(cert, key) == 1;
-  detail::OpenSslError();
-  return ok;
-}
 
 }  // namespace
 
@@ -198,21 +191,22 @@ SnpVerification VerifySnpReport(const SnpReport& report, ByteView vcek_der,
   SnpVerification v;
   v.policy = CheckSnpPolicy(report);
 
-  auto vcek = detail::ParseDerCertificate(vcek_der);
+  auto vcek = detail::ParseCertCached(vcek_der);
   if (!vcek.ok()) {
     v.chain.reason = v.signature.reason = v.tcb.reason = "VCEK: " + vcek.error().message;
     return v;
   }
-  X509* vcek_cert = vcek->get();
+  X509* vcek_cert = vcek->cert.get();
   v.vcek = ReadVcekInfo(vcek_cert);
   v.product = ProductFromName(v.vcek->product_name);
   if (v.product == SnpProduct::kUnknown) v.product = report.ProductFromCpuid();
 
   // Chain: VCEK <- ASK <- ARK, ARK self-signed and pinned, all valid at `at`.
-  std::vector<detail::X509Ptr> chain;
+  // RSA-PSS SHA-384 links: X509_verify honours the rsassaPss parameters.
+  std::vector<detail::CachedCert> chain;
   bool parsed = true;
   for (const auto& der : ask_ark_der) {
-    auto c = detail::ParseDerCertificate(der);
+    auto c = detail::ParseCertCached(der);
     if (!c.ok()) {
       v.chain.reason = "ASK/ARK: " + c.error().message;
       parsed = false;
@@ -223,9 +217,9 @@ SnpVerification VerifySnpReport(const SnpReport& report, ByteView vcek_der,
   if (parsed && chain.size() != 2) {
     v.chain.reason = "expected the ASK and the ARK, got " + std::to_string(chain.size()) + " certificates";
   } else if (parsed) {
-    X509* ask = chain[0].get();
-    X509* ark = chain[1].get();
-    const Hash32 ark_hash = Sha256(ask_ark_der[1]);
+    X509* ask = chain[0].cert.get();
+    X509* ark = chain[1].cert.get();
+    const Hash32 ark_hash = chain[1].der_hash;
     bool pinned = false;
     for (const auto& p : pinned_arks) pinned = pinned || Sha256(p) == ark_hash;
     Status validity = OkStatus();
@@ -234,11 +228,11 @@ SnpVerification VerifySnpReport(const SnpReport& report, ByteView vcek_der,
     }
     if (!pinned) {
       v.chain.reason = "ARK " + detail::CertSubject(ark) + " (SHA-256 " + ark_hash.ToHex() + ") is not pinned";
-    } else if (!SignedBy(ark, ark)) {
+    } else if (!detail::VerifyCertSignatureCached(chain[1], chain[1])) {
       v.chain.reason = "ARK self-signature does not verify";
-    } else if (!SignedBy(ask, ark)) {
+    } else if (!detail::VerifyCertSignatureCached(chain[0], chain[1])) {
       v.chain.reason = "ASK is not signed by the ARK";
-    } else if (!SignedBy(vcek_cert, ask)) {
+    } else if (!detail::VerifyCertSignatureCached(*vcek, chain[0])) {
       v.chain.reason = "VCEK is not signed by the ASK";
     } else if (!validity.ok()) {
       v.chain.reason = validity.error().message;

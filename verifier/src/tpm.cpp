@@ -130,7 +130,7 @@ Result<TpmSignature> ParseTpmSignature(ByteView signature) {
 Status VerifyTpmSignature(ByteView quote, ByteView signature, const registry::CertPubkey& ak) {
   CVMW_ASSIGN_OR_RETURN(TpmSignature sig, ParseTpmSignature(signature));
   const Hash32 digest = Sha256(quote);
-  CVMW_ASSIGN_OR_RETURN(detail::PkeyPtr key, detail::PublicKeyFrom(ak));
+  CVMW_ASSIGN_OR_RETURN(detail::SharedPkey key, detail::CachedPublicKey(ak));
   if (sig.sig_alg == registry::kTpmAlgEcdsa) {
     if (ak.algo != registry::kTpmAlgEcc) {
       return MakeError(ErrorCode::kPrecondition, "ECDSA signature with a non-EC AK");

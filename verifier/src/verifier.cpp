@@ -8,6 +8,8 @@
 #include "cvmwatch/verifier/tdx.h"
 #include "cvmwatch/verifier/tpm.h"
 #include "detail/ak_trust.h"
+#include "detail/cert_cache.h"
+#include "detail/lru_cache.h"
 #include "detail/openssl_util.h"
 #include "detail/zk_journal.h"
 
@@ -34,14 +36,21 @@ void AddStatus(Verdict& v, CheckId id, const Status& s, std::string passed_reaso
   }
 }
 
+// The product an AMD trust anchor belongs to, from its subject. Trust-store data: remembered by
+// DER hash (not emptied by ClearVerifierCaches, which concerns submission data).
 SnpProduct ProductOfCert(ByteView der) {
+  static detail::LruCache<SnpProduct> known(64);
+  const Hash32 h = Sha256(der);
+  if (auto hit = known.Get(h)) return *hit;
   auto cert = detail::ParseDerCertificate(der);
   if (!cert.ok()) return SnpProduct::kUnknown;
   const std::string subject = detail::CertSubject(cert->get());
-  if (subject.find("Milan") != std::string::npos) return SnpProduct::kMilan;
-  if (subject.find("Genoa") != std::string::npos) return SnpProduct::kGenoa;
-  if (subject.find("Turin") != std::string::npos) return SnpProduct::kTurin;
-  return SnpProduct::kUnknown;
+  SnpProduct p = SnpProduct::kUnknown;
+  if (subject.find("Milan") != std::string::npos) p = SnpProduct::kMilan;
+  if (subject.find("Genoa") != std::string::npos) p = SnpProduct::kGenoa;
+  if (subject.find("Turin") != std::string::npos) p = SnpProduct::kTurin;
+  known.Put(h, p);
+  return p;
 }
 
 SnpProduct ProductOfJournalModel(std::uint64_t model) {
@@ -297,18 +306,34 @@ Status VerifyIdentitySignature(const registry::IdentityKey& key, ByteView digest
       return MakeError(ErrorCode::kInvalidLength,
                        "P-256 signature of " + std::to_string(signature.size()) + " bytes (r||s = 64)");
     }
-    CVMW_ASSIGN_OR_RETURN(detail::PkeyPtr pkey, detail::EcPublicKey(key.data, NID_X9_62_prime256v1));
+    registry::CertPubkey ec{registry::kTpmAlgEcc, registry::kTpmEccNistP256, key.data};
+    CVMW_ASSIGN_OR_RETURN(detail::SharedPkey pkey, detail::CachedPublicKey(ec));
     if (!detail::VerifyEcdsaDigest(pkey.get(), digest, signature.first(32), signature.subspan(32))) {
       return MakeError(ErrorCode::kPrecondition, "P-256 signature does not verify");
     }
     return OkStatus();
   }
   if (key.sig_scheme == registry::kTpmAlgRsassa) {
-    CVMW_ASSIGN_OR_RETURN(detail::PkeyPtr pkey, detail::RsaPublicKeyFromDer(key.data));
+    registry::CertPubkey rsa{registry::kTpmAlgRsa, 0, key.data};
+    CVMW_ASSIGN_OR_RETURN(detail::SharedPkey pkey, detail::CachedPublicKey(rsa));
     return detail::VerifyRsaPkcs1Sha256Lenient(pkey.get(), digest, signature);
   }
   return MakeError(ErrorCode::kUnsupportedKey,
                    "identity signature scheme " + std::to_string(key.sig_scheme) + " is not ECDSA or RSASSA");
+}
+
+// The width that last verified for a (chain, registry): tried first next time. Only an ordering
+// hint: both widths are still tried before a signature is called invalid.
+detail::LruCache<unsigned>& WidthHints() {
+  static detail::LruCache<unsigned> hints(256);
+  return hints;
+}
+
+Hash32 WidthHintKey(const SigningContext& ctx) {
+  Bytes k;
+  AppendBe64(k, ctx.chain_id);
+  k.insert(k.end(), ctx.registry.bytes.begin(), ctx.registry.bytes.end());
+  return Sha256(k);
 }
 
 // Tries the configured chain-id width(s); records which one verified.
@@ -319,7 +344,10 @@ void CheckMaintenanceSignature(const Submission& s, const registry::IdentityKey&
   switch (s.signing.chain_id_width) {
     case ChainIdWidth::k32Bytes: widths = {32}; break;
     case ChainIdWidth::k2Bytes: widths = {2}; break;
-    case ChainIdWidth::kAuto: widths = {32, 2}; break;
+    case ChainIdWidth::kAuto:
+      widths = WidthHints().Get(WidthHintKey(s.signing)).value_or(32) == 2 ? std::vector<unsigned>{2, 32}
+                                                                           : std::vector<unsigned>{32, 2};
+      break;
   }
   std::string last_error;
   for (unsigned w : widths) {
@@ -327,6 +355,7 @@ void CheckMaintenanceSignature(const Submission& s, const registry::IdentityKey&
     auto status = VerifyIdentitySignature(key, Sha256(msg).view(), signature);
     if (status.ok()) {
       v.chain_id_width = w;
+      if (s.signing.chain_id_width == ChainIdWidth::kAuto) WidthHints().Put(WidthHintKey(s.signing), w);
       v.Add(CheckId::kMaintenanceSignature, CheckState::kPassed,
             "signed by the registered identity key over a " + std::to_string(msg.size()) +
                 "-byte message (chain id as " + std::to_string(w) + " bytes, nonce " +
@@ -518,6 +547,13 @@ Bytes TtlMessage(const SigningContext& ctx, unsigned chain_id_bytes, const U256&
   AppendBe64(msg, tee_ttl);
   AppendBe64(msg, tpm_ttl);
   return msg;
+}
+
+void ClearVerifierCaches() {
+  detail::ClearCertCaches();
+  detail::ClearKeyCache();
+  WidthHints().Clear();
+  ClearTdxSignatureCache();
 }
 
 Verdict Verify(const Submission& submission, const TrustStore& trust, TimePoint at) {

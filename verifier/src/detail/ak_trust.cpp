@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "cvmwatch/core/hash.h"
+#include "detail/cert_cache.h"
 #include "detail/openssl_util.h"
 
 namespace cvmwatch::verifier::detail {
@@ -47,16 +48,15 @@ Status CheckConstraints(X509* cert, bool is_leaf, int remaining_cas, std::size_t
   return OkStatus();
 }
 
-Status CheckSignatureBy(X509* cert, X509* issuer, std::size_t position) {
+Status CheckSignatureBy(const CachedCert& child, const CachedCert& parent, std::size_t position) {
+  X509* cert = child.cert.get();
   const int nid = X509_get_signature_nid(cert);
   if (nid != NID_sha256WithRSAEncryption && nid != NID_ecdsa_with_SHA256) {
     return MakeError(ErrorCode::kPrecondition,
                      "certs[" + std::to_string(position) + "]: signature algorithm " +
                          OBJ_nid2sn(nid) + " is not sha256WithRSAEncryption / ecdsa-with-SHA256");
   }
-  EVP_PKEY* key = X509_get0_pubkey(issuer);
-  if (!key || X509_verify(cert, key) != 1) {
-    OpenSslError();
+  if (!VerifyCertSignatureCached(child, parent)) {
     return MakeError(ErrorCode::kPrecondition, "certs[" + std::to_string(position) + "] " +
                                                    CertSubject(cert) +
                                                    ": signature does not verify with its issuer's key");
@@ -97,31 +97,33 @@ Result<registry::CertPubkey> VerifyAkCertChain(const std::vector<Bytes>& certs,
     return MakeError(ErrorCode::kPrecondition,
                      "AK certificate chain of " + std::to_string(certs.size()) + " certificates (1..4 accepted)");
   }
-  std::vector<X509Ptr> chain;
+  std::vector<CachedCert> chain;
   for (std::size_t i = 0; i < certs.size(); ++i) {
-    auto cert = ParseDerCertificate(certs[i]);
+    auto cert = ParseCertCached(certs[i]);
     if (!cert.ok()) {
       return MakeError(cert.error().code, "certs[" + std::to_string(i) + "]: " + cert.error().message);
     }
     chain.push_back(std::move(cert).value());
   }
-  const Hash32 root_hash = Sha256(certs.back());
+  const Hash32 root_hash = chain.back().der_hash;
   bool trusted = false;
-  for (const auto& r : trusted_roots) trusted = trusted || Sha256(r) == root_hash;
+  for (const auto& r : trusted_roots) {
+    trusted = trusted || (r.size() == certs.back().size() && std::equal(r.begin(), r.end(), certs.back().begin()));
+  }
   if (!trusted) {
-    return MakeError(ErrorCode::kPrecondition, "root " + CertSubject(chain.back().get()) +
+    return MakeError(ErrorCode::kPrecondition, "root " + CertSubject(chain.back().cert.get()) +
                                                    " (SHA-256 " + root_hash.ToHex() +
                                                    ") is not a trusted AK root");
   }
   for (std::size_t i = 0; i < chain.size(); ++i) {
-    X509* cert = chain[i].get();
+    X509* cert = chain[i].cert.get();
     auto valid = CheckValidityAt(cert, at);
     if (!valid.ok()) {
       return MakeError(valid.error().code, "certs[" + std::to_string(i) + "] " + valid.error().message);
     }
     CVMW_RETURN_IF_ERROR(CheckConstraints(cert, i == 0, i == 0 ? 0 : static_cast<int>(i) - 1, i));
     if (i + 1 < chain.size()) {
-      X509* issuer = chain[i + 1].get();
+      X509* issuer = chain[i + 1].cert.get();
       if (NameDer(X509_get_issuer_name(cert)) != NameDer(X509_get_subject_name(issuer))) {
         return MakeError(ErrorCode::kPrecondition,
                          "certs[" + std::to_string(i) + "] issuer name differs from certs[" +
@@ -137,12 +139,12 @@ Result<registry::CertPubkey> VerifyAkCertChain(const std::vector<Bytes>& certs,
         return MakeError(ErrorCode::kPrecondition,
                          "certs[" + std::to_string(i) + "] authority key id does not match its issuer");
       }
-      CVMW_RETURN_IF_ERROR(CheckSignatureBy(cert, issuer, i));
+      CVMW_RETURN_IF_ERROR(CheckSignatureBy(chain[i], chain[i + 1], i));
     } else {
-      CVMW_RETURN_IF_ERROR(CheckSignatureBy(cert, cert, i));  // the root's self-signature
+      CVMW_RETURN_IF_ERROR(CheckSignatureBy(chain[i], chain[i], i));  // the root's self-signature
     }
   }
-  EVP_PKEY* leaf_key = X509_get0_pubkey(chain.front().get());
+  EVP_PKEY* leaf_key = X509_get0_pubkey(chain.front().cert.get());
   if (!leaf_key) return MakeError(ErrorCode::kUnsupportedKey, "AK certificate has no usable key");
   return CertPubkeyOf(leaf_key);
 }

@@ -8,6 +8,9 @@
 
 #include <ctime>
 
+#include "cvmwatch/core/hash.h"
+#include "detail/lru_cache.h"
+
 namespace cvmwatch::verifier::detail {
 
 std::string OpenSslError() {
@@ -87,6 +90,29 @@ Result<PkeyPtr> PublicKeyFrom(const registry::CertPubkey& key) {
   }
   if (key.algo == registry::kTpmAlgRsa) return RsaPublicKeyFromDer(key.data);
   return MakeError(ErrorCode::kUnsupportedKey, "key algorithm " + std::to_string(key.algo));
+}
+
+namespace {
+LruCache<SharedPkey>& KeyCache() {
+  static LruCache<SharedPkey> cache(1024);
+  return cache;
+}
+}  // namespace
+
+void ClearKeyCache() { KeyCache().Clear(); }
+
+Result<SharedPkey> CachedPublicKey(const registry::CertPubkey& key) {
+  auto& cache = KeyCache();
+  Bytes id;
+  AppendBe16(id, key.algo);
+  AppendBe16(id, key.params);
+  id.insert(id.end(), key.data.begin(), key.data.end());
+  const Hash32 h = Sha256(id);
+  if (auto hit = cache.Get(h)) return *hit;
+  CVMW_ASSIGN_OR_RETURN(PkeyPtr fresh, PublicKeyFrom(key));
+  SharedPkey shared(fresh.release(), EVP_PKEY_free);
+  cache.Put(h, shared);
+  return shared;
 }
 
 Result<registry::CertPubkey> CertPubkeyOf(EVP_PKEY* key) {

@@ -33,6 +33,11 @@ Result<PkeyPtr> EcPublicKey(ByteView point, int curve_nid);
 // RSA public key from a DER RSAPublicKey.
 Result<PkeyPtr> RsaPublicKeyFromDer(ByteView rsa_public_key_der);
 Result<PkeyPtr> PublicKeyFrom(const registry::CertPubkey& key);
+// The same, shared from a bounded process-wide cache (key import is most of a verify's cost in
+// OpenSSL 3, and AKs and identity keys recur).
+using SharedPkey = std::shared_ptr<EVP_PKEY>;
+Result<SharedPkey> CachedPublicKey(const registry::CertPubkey& key);
+void ClearKeyCache();
 // The registry's CertPubkey form of a certificate's key (EC P-256 → 04||x||y; RSA → DER).
 Result<registry::CertPubkey> CertPubkeyOf(EVP_PKEY* key);
 

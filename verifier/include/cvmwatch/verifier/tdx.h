@@ -298,7 +298,10 @@ struct PckExtensions {
   FixedBytes<6> fmspc;
   std::optional<std::uint8_t> sgx_type;
 };
+// From a PCK certificate (DER), or from the extension's value (the DER SEQUENCE of pairs).
+// Errors: kNotFound (no extension), kInvalidLength (malformed / missing TCB, PCE-ID, FMSPC).
 Result<PckExtensions> ParsePckExtensions(ByteView pck_der);
+Result<PckExtensions> ParsePckSgxExtension(ByteView extension_value);
 
 // Intel's TCB status rules (specs/tee-reports.md A.2 step 6b, 6d-6g) on already-verified
 // collateral: QE identity against the QE report, the platform level (SGX components + PCESVN from

@@ -83,6 +83,10 @@ struct Submission {
 
 Verdict Verify(const Submission& submission, const TrustStore& trust, TimePoint at);
 
+// Verify() keeps bounded process-wide caches of parsed certificates and verified signature links
+// (never of verdicts). This empties them, e.g. to measure a first verification.
+void ClearVerifierCaches();
+
 // The raw message the registry's maintenance signatures cover (specs/contracts.md §2.2).
 Bytes ReattestMessage(const SigningContext& ctx, unsigned chain_id_bytes, const U256& nonce,
                       ByteView tpm_quote);
