@@ -22,14 +22,16 @@ const TX_GAS = '0x17d7840'; // 25,000,000: explicit, so reverting calls are stil
 const TIMES = {
   gcpSnpRegistration: 1756282879, // = the GCP SNP journal timestamp (>= AK notBefore 1756282736)
   gcpSnpReattestation: 1756282939,
-  upgrade: 1756980600,
-  gcpTdxRegistration: 1756980900, // = the seed test's vm.warp (>= AK notBefore 1756980808)
-  gcpTdxReattestation: 1756980960,
+  upgrade: 1757040000,
   azureSnpRegistration: 1757040538, // = the Azure SNP journal timestamp
   azureSnpReattestation: 1757040598,
-  ttlGcpTdx: 1757040658,
-  ttlGcpSnp: 1757040718,
-  forgedStart: 1757041000,
+  // GCP TDX last: at 2025-10-25T00:00:00Z, inside the window of the only Intel collateral we hold
+  // (2025-10-19..2025-11-12), so that a real TDX verifier can evaluate its TCB status at block time.
+  gcpTdxRegistration: 1761350400, // >= AK notBefore 1756980808 (the seed test warps to 1756980900)
+  gcpTdxReattestation: 1761350460,
+  ttlGcpTdx: 1761350520,
+  ttlGcpSnp: 1761350580,
+  forgedStart: 1761351000,
   forgedStep: 60,
 };
 const SYNTHETIC_STEP = 12;
@@ -265,10 +267,10 @@ function seedPlan(state) {
     calldata: abi.encodeCall(reg.SIG.upgradeToAndCall, [c.registryImplUint256, Buffer.alloc(0)]),
     from: c.owner, timestamp: TIMES.upgrade, expect: 'success', implementation: c.registryImplUint256,
   });
-  push('gcp-tdx-registration', 'registration', 'gcp-tdx', vec('gcp-tdx', 'registration'), TIMES.gcpTdxRegistration, 'success', golden('gcp-tdx'));
-  push('gcp-tdx-reattestation', 'reattestation', 'gcp-tdx', vec('gcp-tdx', 'reattestation'), TIMES.gcpTdxReattestation, 'success', { ...golden('gcp-tdx'), chainIdWidth: 32 });
   push('azure-snp-registration', 'registration', 'azure-snp', vec('azure-snp', 'registration'), TIMES.azureSnpRegistration, 'success', golden('azure-snp'));
   push('azure-snp-reattestation', 'reattestation', 'azure-snp', vec('azure-snp', 'reattestation'), TIMES.azureSnpReattestation, 'success', { ...golden('azure-snp'), chainIdWidth: 32 });
+  push('gcp-tdx-registration', 'registration', 'gcp-tdx', vec('gcp-tdx', 'registration'), TIMES.gcpTdxRegistration, 'success', golden('gcp-tdx'));
+  push('gcp-tdx-reattestation', 'reattestation', 'gcp-tdx', vec('gcp-tdx', 'reattestation'), TIMES.gcpTdxReattestation, 'success', { ...golden('gcp-tdx'), chainIdWidth: 32 });
   push('gcp-tdx-update-ttl', 'ttl', 'gcp-tdx', vec('gcp-tdx', 'ttl'), TIMES.ttlGcpTdx, 'revert:0x75a1d53a');
   push('gcp-snp-update-ttl', 'ttl', 'gcp-snp', vec('gcp-snp', 'ttl'), TIMES.ttlGcpSnp, 'revert:0x75a1d53a');
 
