@@ -77,6 +77,7 @@ struct CertPubkey {
   std::uint16_t algo = 0;
   std::uint16_t params = 0;
   Bytes data;
+  friend bool operator==(const CertPubkey&, const CertPubkey&) = default;
 };
 Result<CertPubkey> CertPubkeyFromTpmtPublic(ByteView tpmt_public);
 
