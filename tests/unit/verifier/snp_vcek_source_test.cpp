@@ -62,3 +62,40 @@ TEST(SnpVcekSource, FileNamesAreChipIdAndTcbInHex) {
 
 }  // namespace
 }  // namespace cvmwatch::verifier
+
+#include "cvmwatch/verifier/evidence.h"
+
+namespace cvmwatch::verifier {
+namespace {
+
+TEST(RegisteredEvidence, RoundTripsWhatARegistrationVerdictCarries) {
+  CVMWATCH_REQUIRE_TESTDATA(dir);
+  const TrustStore trust = testing::SeedTrustStore(dir);
+  for (const char* f : {"gcp/tdx/gcp-tdx-registration.json", "azure/snp/azure-snp-registration.json"}) {
+    const Verdict v = Verify(Submission{testing::DecodeSeed(dir, f), testing::SeedSigning(), std::nullopt}, trust,
+                             FromUnixSeconds(testing::kTdxAt));
+    const Bytes blob = EncodeRegisteredEvidence({v.ak, v.tee});
+    auto back = DecodeRegisteredEvidence(blob);
+    ASSERT_TRUE(back.ok()) << back.error().ToString();
+    EXPECT_EQ(back->ak, v.ak);
+    ASSERT_TRUE(back->tee.has_value());
+    EXPECT_EQ(back->tee->mrtd, v.tee->mrtd);
+    EXPECT_EQ(back->tee->snp_measurement, v.tee->snp_measurement);
+    EXPECT_EQ(back->tee->report_data, v.tee->report_data);
+    EXPECT_EQ(back->tee->tcb_status, v.tee->tcb_status);
+  }
+  EXPECT_TRUE(DecodeRegisteredEvidence(EncodeRegisteredEvidence({})).ok());
+}
+
+TEST(RegisteredEvidence, ACorruptBlobIsAClearError) {
+  Bytes blob = EncodeRegisteredEvidence({});
+  EXPECT_FALSE(DecodeRegisteredEvidence(ByteView(blob.data(), blob.size() / 2)).ok());
+  blob[31] = 9;  // version
+  auto r = DecodeRegisteredEvidence(blob);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("version"), std::string::npos);
+  EXPECT_FALSE(DecodeRegisteredEvidence(Bytes{}).ok());
+}
+
+}  // namespace
+}  // namespace cvmwatch::verifier
