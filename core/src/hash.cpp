@@ -30,8 +30,21 @@ Hash32 Keccak256(ByteView data) {
   return out;
 }
 
-Hash32 Sha256(ByteView data) { return EvpDigest<32>(EVP_sha256(), data); }
-Hash48 Sha384(ByteView data) { return EvpDigest<48>(EVP_sha384(), data); }
+// Fetched once: OpenSSL 3 otherwise looks the implementation up on every EVP_Digest call.
+const EVP_MD* FetchedDigest(const char* name) {
+  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  if (!md) std::abort();
+  return md;  // process lifetime
+}
+
+Hash32 Sha256(ByteView data) {
+  static const EVP_MD* md = FetchedDigest("SHA2-256");
+  return EvpDigest<32>(md, data);
+}
+Hash48 Sha384(ByteView data) {
+  static const EVP_MD* md = FetchedDigest("SHA2-384");
+  return EvpDigest<48>(md, data);
+}
 
 Selector FunctionSelector(std::string_view canonical_signature) {
   const Hash32 h = Keccak256(AsBytes(canonical_signature));
