@@ -5,6 +5,7 @@
 
 #include "decode_command.h"
 #include "verify_command.h"
+#include "verify_quote_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"cvmwatch: an independent watchdog for CVM Registry attestations"};
@@ -47,6 +48,22 @@ int main(int argc, char** argv) {
   snp_cmd->add_option("--at", snp.at, "verification time (default: now)");
   snp_cmd->add_flag("--json", snp.json, "JSON output");
 
+  cvmwatch::app::VerifyQuoteOptions quote;
+  auto* quote_cmd =
+      app.add_subcommand("verify-quote", "Verify a bare Intel TDX DCAP quote (v4/v5) with its collateral");
+  quote_cmd->add_option("quote", quote.quote, "TDX quote (raw bytes or hex; padding is fine)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  quote_cmd->add_option("--collateral", quote.collateral, "TDX collateral bundle JSON, or a directory of bundles")
+      ->check(CLI::ExistingPath);
+  quote_cmd->add_option("--at", quote.at, "verification time: unix seconds or YYYY-MM-DDTHH:MM:SSZ (default: now)");
+  quote_cmd->add_option("--trust", quote.trust_dir, "trust anchor directory (intel-roots/)")->capture_default_str();
+  quote_cmd->add_option("--intel-root", quote.intel_roots, "Intel SGX Root CA certificate (PEM/DER), instead of --trust")
+      ->check(CLI::ExistingFile);
+  quote_cmd->add_option("--runtime-data", quote.runtime_data, "Azure: runtime data whose SHA-256 REPORTDATA must carry")
+      ->check(CLI::ExistingFile);
+  quote_cmd->add_flag("--json", quote.json, "JSON output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -58,5 +75,6 @@ int main(int argc, char** argv) {
   }
   if (verify_cmd->parsed()) return cvmwatch::app::RunVerify(verify, std::cout, std::cerr);
   if (snp_cmd->parsed()) return cvmwatch::app::RunVerifySnp(snp, std::cout, std::cerr);
+  if (quote_cmd->parsed()) return cvmwatch::app::RunVerifyQuote(quote, std::cout, std::cerr);
   return 2;
 }

@@ -79,9 +79,8 @@ Result<array> ArrayMember(const object& obj, std::string_view key, std::string_v
     return JsonError(where, "member \"" + std::string(key) + "\" is not an array");
   }
   if (a.size() > max) {
-    return JsonError(where, "member \"" + std::string(key) + "\" has " +
-                                std::to_string(a.size()) + " entries, at most " +
-                                std::to_string(max) + " accepted");
+    return JsonError(where, "member \"" + std::string(key) + "\" has " + std::to_string(a.size()) +
+                                " entries, at most " + std::to_string(max) + " accepted");
   }
   return a;
 }
@@ -91,8 +90,8 @@ Result<FixedBytes<N>> HexMember(const object& obj, std::string_view key, std::st
   CVMW_ASSIGN_OR_RETURN(std::string_view s, StringMember(obj, key, where));
   auto v = FixedBytes<N>::FromHex(s);
   if (!v.ok()) {
-    return MakeError(v.error().code, std::string(where) + "." + std::string(key) + ": " +
-                                         v.error().message);
+    return MakeError(v.error().code,
+                     std::string(where) + "." + std::string(key) + ": " + v.error().message);
   }
   return *v;
 }
@@ -130,8 +129,8 @@ Result<std::array<std::uint8_t, 16>> Components(const object& tcb, std::string_v
                                                 std::string_view where) {
   CVMW_ASSIGN_OR_RETURN(array a, ArrayMember(tcb, key, where, 16));
   if (a.size() != 16) {
-    return JsonError(where, std::string(key) + " has " + std::to_string(a.size()) +
-                                " entries, expected 16");
+    return JsonError(
+        where, std::string(key) + " has " + std::to_string(a.size()) + " entries, expected 16");
   }
   std::array<std::uint8_t, 16> out{};
   std::size_t i = 0;
@@ -199,9 +198,9 @@ Result<TdxTcbInfo> ParseTcbInfoObject(const object& o) {
   CVMW_ASSIGN_OR_RETURN(std::uint64_t version, UintMember(o, "version", w, 0xffffffffu));
   info.version = static_cast<std::uint32_t>(version);
   if (info.id != "TDX" || info.version != 3) {
-    return MakeError(ErrorCode::kPrecondition,
-                     "tcbInfo id \"" + info.id + "\" version " + std::to_string(info.version) +
-                         " is not TDX version 3");
+    return MakeError(ErrorCode::kPrecondition, "tcbInfo id \"" + info.id + "\" version " +
+                                                   std::to_string(info.version) +
+                                                   " is not TDX version 3");
   }
   CVMW_ASSIGN_OR_RETURN(info.issue_date, TimeMember(o, "issueDate", w));
   CVMW_ASSIGN_OR_RETURN(info.next_update, TimeMember(o, "nextUpdate", w));
@@ -219,8 +218,8 @@ Result<TdxTcbInfo> ParseTcbInfoObject(const object& o) {
     CVMW_ASSIGN_OR_RETURN(info.tdx_module, ParseModule(m, false, "tcbInfo.tdxModule"));
   }
   if (o.at_key("tdxModuleIdentities").get(e) == simdjson::SUCCESS) {
-    CVMW_ASSIGN_OR_RETURN(array ids, ArrayMember(o, "tdxModuleIdentities", w,
-                                                 kMaxModuleIdentities));
+    CVMW_ASSIGN_OR_RETURN(array ids,
+                          ArrayMember(o, "tdxModuleIdentities", w, kMaxModuleIdentities));
     for (element me : ids) {
       object m;
       if (me.get_object().get(m) != simdjson::SUCCESS) {
@@ -260,9 +259,9 @@ Result<TdxQeIdentity> ParseQeIdentityObject(const object& o) {
   CVMW_ASSIGN_OR_RETURN(std::uint64_t version, UintMember(o, "version", w, 0xffffffffu));
   qe.version = static_cast<std::uint32_t>(version);
   if (qe.id != "TD_QE" || qe.version != 2) {
-    return MakeError(ErrorCode::kPrecondition,
-                     "enclaveIdentity id \"" + qe.id + "\" version " + std::to_string(qe.version) +
-                         " is not TD_QE version 2");
+    return MakeError(ErrorCode::kPrecondition, "enclaveIdentity id \"" + qe.id + "\" version " +
+                                                   std::to_string(qe.version) +
+                                                   " is not TD_QE version 2");
   }
   CVMW_ASSIGN_OR_RETURN(qe.issue_date, TimeMember(o, "issueDate", w));
   CVMW_ASSIGN_OR_RETURN(qe.next_update, TimeMember(o, "nextUpdate", w));
@@ -299,8 +298,8 @@ Result<Bytes> HexField(const object& o, std::string_view key, std::string_view w
   CVMW_ASSIGN_OR_RETURN(std::string_view s, StringMember(o, key, where));
   auto v = HexToBytes(s);
   if (!v.ok()) {
-    return MakeError(v.error().code, std::string(where) + "." + std::string(key) + ": " +
-                                         v.error().message);
+    return MakeError(v.error().code,
+                     std::string(where) + "." + std::string(key) + ": " + v.error().message);
   }
   return *v;
 }
@@ -310,8 +309,8 @@ Result<std::vector<Bytes>> ChainField(const object& o, std::string_view key,
   CVMW_ASSIGN_OR_RETURN(std::string_view s, StringMember(o, key, where));
   auto chain = TdxPemChainToDer(s);
   if (!chain.ok()) {
-    return MakeError(chain.error().code, std::string(where) + "." + std::string(key) + ": " +
-                                             chain.error().message);
+    return MakeError(chain.error().code,
+                     std::string(where) + "." + std::string(key) + ": " + chain.error().message);
   }
   return *chain;
 }
@@ -349,16 +348,24 @@ bool Digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
 
 std::string_view TdxTcbStatusName(TdxTcbStatus s) {
   switch (s) {
-    case TdxTcbStatus::kUpToDate: return "UpToDate";
-    case TdxTcbStatus::kSwHardeningNeeded: return "SWHardeningNeeded";
+    case TdxTcbStatus::kUpToDate:
+      return "UpToDate";
+    case TdxTcbStatus::kSwHardeningNeeded:
+      return "SWHardeningNeeded";
     case TdxTcbStatus::kConfigurationAndSwHardeningNeeded:
       return "ConfigurationAndSWHardeningNeeded";
-    case TdxTcbStatus::kConfigurationNeeded: return "ConfigurationNeeded";
-    case TdxTcbStatus::kOutOfDate: return "OutOfDate";
-    case TdxTcbStatus::kOutOfDateConfigurationNeeded: return "OutOfDateConfigurationNeeded";
-    case TdxTcbStatus::kRevoked: return "Revoked";
-    case TdxTcbStatus::kUnrecognized: return "Unrecognized";
-    case TdxTcbStatus::kTdRelaunchAdvised: return "TDRelaunchAdvised";
+    case TdxTcbStatus::kConfigurationNeeded:
+      return "ConfigurationNeeded";
+    case TdxTcbStatus::kOutOfDate:
+      return "OutOfDate";
+    case TdxTcbStatus::kOutOfDateConfigurationNeeded:
+      return "OutOfDateConfigurationNeeded";
+    case TdxTcbStatus::kRevoked:
+      return "Revoked";
+    case TdxTcbStatus::kUnrecognized:
+      return "Unrecognized";
+    case TdxTcbStatus::kTdRelaunchAdvised:
+      return "TDRelaunchAdvised";
     case TdxTcbStatus::kTdRelaunchAdvisedConfigurationNeeded:
       return "TDRelaunchAdvisedConfigurationNeeded";
   }
@@ -377,25 +384,24 @@ std::optional<TdxTcbStatus> ParseTdxTcbStatus(std::string_view name) {
 Result<TimePoint> ParseTdxTime(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SSZ
   auto bad = [&] {
-    return MakeError(ErrorCode::kInvalidJson,
-                     "time \"" + std::string(s.substr(0, 40)) +
-                         "\" is not of the form YYYY-MM-DDTHH:MM:SSZ");
+    return MakeError(ErrorCode::kInvalidJson, "time \"" + std::string(s.substr(0, 40)) +
+                                                  "\" is not of the form YYYY-MM-DDTHH:MM:SSZ");
   };
   if (s.size() != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
       s[16] != ':' || s[19] != 'Z') {
     return bad();
   }
   int y, mo, d, h, mi, se;
-  if (!Digits(s, 0, 4, y) || !Digits(s, 5, 2, mo) || !Digits(s, 8, 2, d) ||
-      !Digits(s, 11, 2, h) || !Digits(s, 14, 2, mi) || !Digits(s, 17, 2, se)) {
+  if (!Digits(s, 0, 4, y) || !Digits(s, 5, 2, mo) || !Digits(s, 8, 2, d) || !Digits(s, 11, 2, h) ||
+      !Digits(s, 14, 2, mi) || !Digits(s, 17, 2, se)) {
     return bad();
   }
   const std::chrono::year_month_day ymd{std::chrono::year(y),
                                         std::chrono::month(static_cast<unsigned>(mo)),
                                         std::chrono::day(static_cast<unsigned>(d))};
   if (!ymd.ok() || h > 23 || mi > 59 || se > 59) return bad();
-  return TimePoint(std::chrono::sys_days(ymd)) + std::chrono::hours(h) +
-         std::chrono::minutes(mi) + std::chrono::seconds(se);
+  return TimePoint(std::chrono::sys_days(ymd)) + std::chrono::hours(h) + std::chrono::minutes(mi) +
+         std::chrono::seconds(se);
 }
 
 std::string FormatTdxTime(TimePoint t) {
@@ -483,8 +489,7 @@ Result<TdxCollateral> ParseTdxCollateralJson(std::string_view json) {
   CVMW_ASSIGN_OR_RETURN(std::string_view qe_identity, StringMember(o, "qe_identity", w));
   c.qe_identity_json = std::string(qe_identity);
   CVMW_ASSIGN_OR_RETURN(c.qe_identity_signature, HexMember<64>(o, "qe_identity_signature", w));
-  CVMW_ASSIGN_OR_RETURN(std::string_view qe_chain,
-                        StringMember(o, "qe_identity_issuer_chain", w));
+  CVMW_ASSIGN_OR_RETURN(std::string_view qe_chain, StringMember(o, "qe_identity_issuer_chain", w));
   c.qe_identity_issuer_chain = std::string(qe_chain);
   CVMW_ASSIGN_OR_RETURN(c.root_ca_crl, HexField(o, "root_ca_crl", w));
   CVMW_ASSIGN_OR_RETURN(c.pck_crl, HexField(o, "pck_crl", w));
@@ -551,8 +556,8 @@ DirectoryTdxCollateralSource::DirectoryTdxCollateralSource(std::string dir) : di
   }
 }
 
-std::optional<TdxCollateral> DirectoryTdxCollateralSource::Find(
-    const FixedBytes<6>& fmspc, const FixedBytes<2>& pce_id) const {
+std::optional<TdxCollateral> DirectoryTdxCollateralSource::Find(const FixedBytes<6>& fmspc,
+                                                                const FixedBytes<2>& pce_id) const {
   return BestMatch(bundles_, fmspc, pce_id);
 }
 

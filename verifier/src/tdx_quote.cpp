@@ -21,8 +21,8 @@ class Reader {
     if (n > remaining()) {
       return MakeError(ErrorCode::kInvalidLength,
                        "TDX quote truncated: " + std::string(field) + " needs " +
-                           std::to_string(n) + " bytes at offset " + std::to_string(pos_) +
-                           ", " + std::to_string(remaining()) + " left (quote size " +
+                           std::to_string(n) + " bytes at offset " + std::to_string(pos_) + ", " +
+                           std::to_string(remaining()) + " left (quote size " +
                            std::to_string(in_.size()) + ")");
     }
     return OkStatus();
@@ -157,9 +157,9 @@ Result<TdxQuote> ParseTdxQuote(ByteView quote) {
     const std::uint32_t expected =
         q.body_type == TdxBodyType::kTd10 ? kTdxTd10BodySize : kTdxTd15BodySize;
     if (q.body_size != expected) {
-      return MakeError(ErrorCode::kInvalidLength,
-                       "v5 body size " + std::to_string(q.body_size) + " for body type " +
-                           std::to_string(type) + ", expected " + std::to_string(expected));
+      return MakeError(ErrorCode::kInvalidLength, "v5 body size " + std::to_string(q.body_size) +
+                                                      " for body type " + std::to_string(type) +
+                                                      ", expected " + std::to_string(expected));
     }
   }
   q.body_offset = rd.pos();
@@ -200,10 +200,10 @@ Result<TdxQuote> ParseTdxQuote(ByteView quote) {
   CVMW_RETURN_IF_ERROR(cd.Fixed(q.qe_report_signature, "QE report signature"));
   CVMW_ASSIGN_OR_RETURN(std::uint16_t auth_size, cd.U16("QE auth data size"));
   if (auth_size > cd.remaining()) {
-    return MakeError(ErrorCode::kInvalidLength,
-                     "QE auth data size " + std::to_string(auth_size) +
-                         " beyond the certification data (" + std::to_string(cd.remaining()) +
-                         " bytes left)");
+    return MakeError(ErrorCode::kInvalidLength, "QE auth data size " + std::to_string(auth_size) +
+                                                    " beyond the certification data (" +
+                                                    std::to_string(cd.remaining()) +
+                                                    " bytes left)");
   }
   CVMW_ASSIGN_OR_RETURN(ByteView auth, cd.Take(auth_size, "QE auth data"));
   q.qe_auth_data.assign(auth.begin(), auth.end());
@@ -215,10 +215,10 @@ Result<TdxQuote> ParseTdxQuote(ByteView quote) {
   }
   CVMW_ASSIGN_OR_RETURN(std::uint32_t chain_size, cd.U32("PCK chain size"));
   if (chain_size > cd.remaining()) {
-    return MakeError(ErrorCode::kInvalidLength,
-                     "PCK chain size " + std::to_string(chain_size) +
-                         " beyond the certification data (" + std::to_string(cd.remaining()) +
-                         " bytes left)");
+    return MakeError(ErrorCode::kInvalidLength, "PCK chain size " + std::to_string(chain_size) +
+                                                    " beyond the certification data (" +
+                                                    std::to_string(cd.remaining()) +
+                                                    " bytes left)");
   }
   CVMW_ASSIGN_OR_RETURN(ByteView chain, cd.Take(chain_size, "PCK chain"));
   q.certification_data.assign(chain.begin(), chain.end());
@@ -257,8 +257,7 @@ Status CheckTdxReportDataBindsSha256(const TdxQuote& quote, ByteView runtime_jso
   const Hash32 digest = Sha256(runtime_json);
   if (!std::equal(digest.bytes.begin(), digest.bytes.end(), quote.report_data.bytes.begin())) {
     return MakeError(ErrorCode::kPrecondition,
-                     "REPORTDATA[0..32) " +
-                         ToHex(ByteView(quote.report_data.data(), 32), false) +
+                     "REPORTDATA[0..32) " + ToHex(ByteView(quote.report_data.data(), 32), false) +
                          " != SHA-256(runtime data) " + digest.ToHex(false));
   }
   if (!std::all_of(quote.report_data.bytes.begin() + 32, quote.report_data.bytes.end(),

@@ -45,9 +45,8 @@ Result<std::uint64_t> DerUint(const Tlv& t, std::uint64_t max, std::string_view 
   std::uint64_t v = 0;
   for (auto b : t.value) v = (v << 8) | b;
   if (v > max) {
-    return MakeError(ErrorCode::kInvalidLength,
-                     "PCK extension " + std::string(what) + " value " + std::to_string(v) +
-                         " out of range");
+    return MakeError(ErrorCode::kInvalidLength, "PCK extension " + std::string(what) + " value " +
+                                                    std::to_string(v) + " out of range");
   }
   return v;
 }
@@ -192,8 +191,9 @@ Result<PckExtensions> ParsePckSgxExtension(ByteView extension_value) {
   }
   if (!have_tcb || !have_pce_id || !have_fmspc) {
     return MakeError(ErrorCode::kInvalidLength,
-                     std::string("Intel SGX extension lacks ") +
-                         (!have_tcb ? "TCB" : !have_pce_id ? "PCE-ID" : "FMSPC"));
+                     std::string("Intel SGX extension lacks ") + (!have_tcb      ? "TCB"
+                                                                  : !have_pce_id ? "PCE-ID"
+                                                                                 : "FMSPC"));
   }
   return ext;
 }
@@ -203,14 +203,12 @@ Result<PckExtensions> ParsePckExtensions(ByteView pck_der) {
   return ParsePckSgxExtension(cert->sgx_extension);
 }
 
-
-
 Status CheckTdxTdAttributes(const TdxQuote& q) {
   const auto& a = q.td_attributes.bytes;
   if (a[0] != 0) {
-    return MakeError(ErrorCode::kPrecondition,
-                     "TDATTRIBUTES.TUD = 0x" + ToHex(ByteView(a.data(), 1), false) +
-                         " (DEBUG or other debug features enabled)");
+    return MakeError(ErrorCode::kPrecondition, "TDATTRIBUTES.TUD = 0x" +
+                                                   ToHex(ByteView(a.data(), 1), false) +
+                                                   " (DEBUG or other debug features enabled)");
   }
   if (a[1] != 0 || a[2] != 0 || (a[3] & 0x0f) != 0 || (a[3] & 0x20) != 0 || a[4] != 0 ||
       a[5] != 0 || a[6] != 0 || (a[7] & 0x7f) != 0) {
@@ -244,10 +242,10 @@ Result<TdxTcbEvaluation> EvaluateTdxTcb(const TdxQuote& quote, const PckExtensio
   for (std::size_t i = 0; i < 16; ++i) {
     if ((r.attributes.bytes[i] & qe.attributes_mask.bytes[i]) !=
         (qe.attributes.bytes[i] & qe.attributes_mask.bytes[i])) {
-      return MakeError(ErrorCode::kPrecondition,
-                       "QE ATTRIBUTES " + r.attributes.ToHex(false) +
-                           " do not match the TD QE identity " + qe.attributes.ToHex(false) +
-                           " under mask " + qe.attributes_mask.ToHex(false));
+      return MakeError(ErrorCode::kPrecondition, "QE ATTRIBUTES " + r.attributes.ToHex(false) +
+                                                     " do not match the TD QE identity " +
+                                                     qe.attributes.ToHex(false) + " under mask " +
+                                                     qe.attributes_mask.ToHex(false));
     }
   }
   if (r.mrsigner != qe.mrsigner) {
@@ -256,9 +254,8 @@ Result<TdxTcbEvaluation> EvaluateTdxTcb(const TdxQuote& quote, const PckExtensio
                                                    qe.mrsigner.ToHex(false));
   }
   if (r.isv_prod_id != qe.isv_prod_id) {
-    return MakeError(ErrorCode::kPrecondition,
-                     "QE ISVPRODID " + std::to_string(r.isv_prod_id) + " is not " +
-                         std::to_string(qe.isv_prod_id));
+    return MakeError(ErrorCode::kPrecondition, "QE ISVPRODID " + std::to_string(r.isv_prod_id) +
+                                                   " is not " + std::to_string(qe.isv_prod_id));
   }
   const TdxQeLevel* qe_level = nullptr;
   for (const auto& l : qe.levels) {
@@ -314,17 +311,16 @@ Result<TdxTcbEvaluation> EvaluateTdxTcb(const TdxQuote& quote, const PckExtensio
   const std::uint8_t module_version = quote.tee_tcb_svn.bytes[1];
   auto module_matches = [&](const TdxModuleIdentity& m, std::string_view name) -> Status {
     if (quote.mrsignerseam != m.mrsigner) {
-      return MakeError(ErrorCode::kPrecondition,
-                       "MRSIGNERSEAM " + quote.mrsignerseam.ToHex(false) + " is not " +
-                           std::string(name) + "'s mrsigner " + m.mrsigner.ToHex(false));
+      return MakeError(ErrorCode::kPrecondition, "MRSIGNERSEAM " + quote.mrsignerseam.ToHex(false) +
+                                                     " is not " + std::string(name) +
+                                                     "'s mrsigner " + m.mrsigner.ToHex(false));
     }
     for (std::size_t i = 0; i < 8; ++i) {
       if ((quote.seam_attributes.bytes[i] & m.attributes_mask.bytes[i]) !=
           (m.attributes.bytes[i] & m.attributes_mask.bytes[i])) {
         return MakeError(ErrorCode::kPrecondition,
-                         "SEAMATTRIBUTES " + quote.seam_attributes.ToHex(false) +
-                             " do not match " + std::string(name) + "'s " +
-                             m.attributes.ToHex(false));
+                         "SEAMATTRIBUTES " + quote.seam_attributes.ToHex(false) + " do not match " +
+                             std::string(name) + "'s " + m.attributes.ToHex(false));
       }
     }
     return OkStatus();

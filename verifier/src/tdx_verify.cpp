@@ -67,8 +67,7 @@ class Lru {
   std::mutex mu_;
   std::size_t capacity_;
   std::list<std::pair<Hash32, V>> order_;
-  std::unordered_map<Hash32, typename std::list<std::pair<Hash32, V>>::iterator, Hash32Hasher>
-      map_;
+  std::unordered_map<Hash32, typename std::list<std::pair<Hash32, V>>::iterator, Hash32Hasher> map_;
 };
 
 // Verified (signed object, signer) pairs, keyed by SHA-256(tag || object hash || signer DER
@@ -83,7 +82,7 @@ Lru<CertPtr>& CertCache() {
   return cache;
 }
 Lru<CrlPtr>& CrlCache() {
-  static Lru<CrlPtr> cache(256);
+  static Lru<CrlPtr> cache(64);
   return cache;
 }
 
@@ -102,7 +101,7 @@ Hash32 CacheKey(std::string_view tag, const Hash32& object, const Hash32& signer
 Result<CertPtr> ParseCert(ByteView der) {
   const Hash32 h = Sha256(der);
   if (auto hit = CertCache().Get(h)) return *hit;
-  CVMW_ASSIGN_OR_RETURN(CertPtr c, tdx_detail::ParseDerCert(der));
+  CVMW_ASSIGN_OR_RETURN(CertPtr c, tdx_detail::ParseDerCert(der, h));
   CertCache().Put(h, c);
   return c;
 }
@@ -110,7 +109,7 @@ Result<CertPtr> ParseCert(ByteView der) {
 Result<CrlPtr> ParseCrl(ByteView der) {
   const Hash32 h = Sha256(der);
   if (auto hit = CrlCache().Get(h)) return *hit;
-  CVMW_ASSIGN_OR_RETURN(CrlPtr c, tdx_detail::ParseDerCrl(der));
+  CVMW_ASSIGN_OR_RETURN(CrlPtr c, tdx_detail::ParseDerCrl(der, h));
   CrlCache().Put(h, c);
   return c;
 }
@@ -190,8 +189,8 @@ bool JsonSignedBy(const Hash32& digest, const FixedBytes<64>& sig, const DerCert
 std::optional<std::string> CertWindowProblem(const DerCert& c, TimePoint at,
                                              std::string_view what) {
   if (at < c.not_before) {
-    return std::string(what) + " not yet valid (notBefore " + FormatTdxTime(c.not_before) +
-           " > " + FormatTdxTime(at) + ")";
+    return std::string(what) + " not yet valid (notBefore " + FormatTdxTime(c.not_before) + " > " +
+           FormatTdxTime(at) + ")";
   }
   if (at > c.not_after) {
     return std::string(what) + " expired (notAfter " + FormatTdxTime(c.not_after) + " < " +
@@ -280,9 +279,9 @@ TdxVerification VerifyTdxQuote(ByteView input, const std::vector<Bytes>& intel_r
       v.quote_signature = Failed("attestation key: " + key.error().message);
     } else if (!tdx_detail::VerifyP256Raw(key->get(), Sha256(q.SignedRegion(input)),
                                           q.quote_signature)) {
-      v.quote_signature = Failed("quote signature over the signed region [0, " +
-                                 std::to_string(q.signed_length) +
-                                 ") is invalid for the attestation key");
+      v.quote_signature =
+          Failed("quote signature over the signed region [0, " + std::to_string(q.signed_length) +
+                 ") is invalid for the attestation key");
     } else {
       v.quote_signature = Passed("ECDSA P-256 by the attestation key over [0, " +
                                  std::to_string(q.signed_length) + ")");
@@ -441,15 +440,15 @@ TdxVerification VerifyTdxQuote(ByteView input, const std::vector<Bytes>& intel_r
         problems.push_back("PCK CA certificate (serial " + ToHex(ca.serial, false) +
                            ") is revoked by the root CA CRL");
       }
-      revocation = unchecked.empty() ? "not revoked"
-                                     : "revocation of " + Join(unchecked) + " not checked";
+      revocation =
+          unchecked.empty() ? "not revoked" : "revocation of " + Join(unchecked) + " not checked";
     } else if (coll) {
       revocation = "revocation not checked (CRL unreadable)";
     }
     if (problems.empty()) {
-      v.pck_chain = Passed(leaf->subject_cn + " <- " + ca.subject_cn + " <- pinned " +
-                           pinned->subject_cn + ", valid at " + FormatTdxTime(at) + ", " +
-                           revocation);
+      v.pck_chain =
+          Passed(leaf->subject_cn + " <- " + ca.subject_cn + " <- pinned " + pinned->subject_cn +
+                 ", valid at " + FormatTdxTime(at) + ", " + revocation);
     } else {
       v.pck_chain = Failed(Join(problems));
     }
@@ -466,8 +465,7 @@ TdxVerification VerifyTdxQuote(ByteView input, const std::vector<Bytes>& intel_r
   }
   if (!coll) {
     v.collateral = NotChecked("TCB status not evaluated: no collateral for FMSPC " +
-                              v.pck->fmspc.ToHex(false) + " PCE-ID " +
-                              v.pck->pce_id.ToHex(false));
+                              v.pck->fmspc.ToHex(false) + " PCE-ID " + v.pck->pce_id.ToHex(false));
     return v;
   }
   const TdxCollateral& c = *coll;
@@ -507,8 +505,8 @@ TdxVerification VerifyTdxQuote(ByteView input, const std::vector<Bytes>& intel_r
     if (!crl) continue;
     if (!crl->next_update) {
       coll_problems.push_back(std::string(what) + " has no nextUpdate");
-    } else if (auto p = WindowProblem(crl->this_update, *crl->next_update, at, what,
-                                      "thisUpdate", "nextUpdate")) {
+    } else if (auto p = WindowProblem(crl->this_update, *crl->next_update, at, what, "thisUpdate",
+                                      "nextUpdate")) {
       time_problems.push_back(*p);
     }
   }
@@ -527,15 +525,14 @@ TdxVerification VerifyTdxQuote(ByteView input, const std::vector<Bytes>& intel_r
                              "issueDate", "nextUpdate")) {
     time_problems.push_back(*p);
   }
-  if (auto p = WindowProblem(c.qe_identity.issue_date, c.qe_identity.next_update, at,
-                             "QE identity", "issueDate", "nextUpdate")) {
+  if (auto p = WindowProblem(c.qe_identity.issue_date, c.qe_identity.next_update, at, "QE identity",
+                             "issueDate", "nextUpdate")) {
     time_problems.push_back(*p);
   }
   if (c.tcb_info.fmspc != v.pck->fmspc || c.tcb_info.pce_id != v.pck->pce_id) {
-    coll_problems.push_back("TCB info is for FMSPC " + c.tcb_info.fmspc.ToHex(false) +
-                            " PCE-ID " + c.tcb_info.pce_id.ToHex(false) +
-                            ", the PCK certificate has FMSPC " + v.pck->fmspc.ToHex(false) +
-                            " PCE-ID " + v.pck->pce_id.ToHex(false));
+    coll_problems.push_back("TCB info is for FMSPC " + c.tcb_info.fmspc.ToHex(false) + " PCE-ID " +
+                            c.tcb_info.pce_id.ToHex(false) + ", the PCK certificate has FMSPC " +
+                            v.pck->fmspc.ToHex(false) + " PCE-ID " + v.pck->pce_id.ToHex(false));
   } else if (signers_ok && tcb_info_signed && qe_identity_signed) {
     auto ev = EvaluateTdxTcb(q, *v.pck, c.tcb_info, c.qe_identity);
     if (!ev.ok()) {

@@ -205,11 +205,8 @@ void VerifyTdxEvidence(const registry::AttestCall& call, const TrustStore& trust
     add(CheckId::kTeeSignature, sig);
   }
   add(CheckId::kTeeTcb, tv.collateral);
-  if (tv.quote->Debug()) {
-    v.Add(CheckId::kTeePolicy, CheckState::kFailed, "TD attributes allow debugging");
-  } else {
-    v.Add(CheckId::kTeePolicy, CheckState::kPassed, "TD debug off");
-  }
+  AddStatus(v, CheckId::kTeePolicy, CheckTdxTdAttributes(*tv.quote),
+            "TD attributes: debug off, SEPT_VE_DISABLE set, no reserved bits");
   out.facts = TdxTeeFacts(*tv.quote, tv.tcb_status);
 }
 

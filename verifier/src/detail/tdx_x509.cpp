@@ -19,11 +19,11 @@ using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
 
 // The P-256 generator, as a valid public point to build the key template from.
 constexpr std::uint8_t kP256Generator[65] = {
-    0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63,
-    0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1, 0x39,
-    0x45, 0xd8, 0x98, 0xc2, 0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a, 0x7f, 0x9b, 0x8e,
-    0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33, 0x57, 0x6b, 0x31, 0x5e,
-    0xce, 0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51, 0xf5};
+    0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5,
+    0x63, 0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4,
+    0xa1, 0x39, 0x45, 0xd8, 0x98, 0xc2, 0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a,
+    0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33,
+    0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51, 0xf5};
 
 // A public P-256 key to duplicate: EVP_PKEY_dup + set1_encoded_public_key is ~2x faster than
 // EVP_PKEY_fromdata (no group construction) and validates the new point the same way.
@@ -81,8 +81,7 @@ class Der {
       hdr = 2 + n;
     }
     if (in_.size() - hdr < len) {
-      return DerError(std::string(what) + ": length " + std::to_string(len) +
-                      " beyond the input");
+      return DerError(std::string(what) + ": length " + std::to_string(len) + " beyond the input");
     }
     if (whole) *whole = in_.subspan(0, hdr + len);
     ByteView value = in_.subspan(hdr, len);
@@ -104,8 +103,8 @@ bool Equal(ByteView a, const std::uint8_t (&b)[N]) {
 }
 
 // AlgorithmIdentifier ecdsa-with-SHA256 (1.2.840.10045.4.3.2), parameters absent.
-constexpr std::uint8_t kEcdsaSha256[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48,
-                                         0xce, 0x3d, 0x04, 0x03, 0x02};
+constexpr std::uint8_t kEcdsaSha256[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+                                         0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
 constexpr std::uint8_t kOidEcPublicKey[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
 constexpr std::uint8_t kOidPrime256v1[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 constexpr std::uint8_t kOidBasicConstraints[] = {0x55, 0x1d, 0x13};
@@ -160,8 +159,8 @@ Result<TimePoint> ReadTime(Der& d, std::string_view what) {
   if (!ymd.ok() || h > 23 || mi > 59 || se > 59) {
     return DerError(std::string(what) + ": not a calendar time");
   }
-  return TimePoint(std::chrono::sys_days(ymd)) + std::chrono::hours(h) +
-         std::chrono::minutes(mi) + std::chrono::seconds(se);
+  return TimePoint(std::chrono::sys_days(ymd)) + std::chrono::hours(h) + std::chrono::minutes(mi) +
+         std::chrono::seconds(se);
 }
 
 // signatureValue BIT STRING with no unused bits, holding a DER ECDSA-Sig-Value.
@@ -353,9 +352,13 @@ std::string NameCommonName(ByteView name) {
 }
 
 Result<std::shared_ptr<const DerCert>> ParseDerCert(ByteView input) {
+  return ParseDerCert(input, Sha256(input));
+}
+
+Result<std::shared_ptr<const DerCert>> ParseDerCert(ByteView input, const Hash32& der_hash) {
   auto c = std::make_shared<DerCert>();
   c->der.assign(input.begin(), input.end());
-  c->der_hash = Sha256(c->der);
+  c->der_hash = der_hash;
   Der top(c->der);
   CVMW_ASSIGN_OR_RETURN(ByteView cert, top.Read(0x30, "Certificate"));
   if (!top.empty()) return DerError("bytes after the Certificate");
@@ -421,9 +424,13 @@ Result<std::shared_ptr<const DerCert>> ParseDerCert(ByteView input) {
 }
 
 Result<std::shared_ptr<const DerCrl>> ParseDerCrl(ByteView input) {
+  return ParseDerCrl(input, Sha256(input));
+}
+
+Result<std::shared_ptr<const DerCrl>> ParseDerCrl(ByteView input, const Hash32& der_hash) {
   auto c = std::make_shared<DerCrl>();
   c->der.assign(input.begin(), input.end());
-  c->der_hash = Sha256(c->der);
+  c->der_hash = der_hash;
   Der top(c->der);
   CVMW_ASSIGN_OR_RETURN(ByteView list, top.Read(0x30, "CertificateList"));
   if (!top.empty()) return DerError("bytes after the CertificateList");
@@ -432,7 +439,8 @@ Result<std::shared_ptr<const DerCrl>> ParseDerCrl(ByteView input) {
   CVMW_ASSIGN_OR_RETURN(ByteView tbs, cd.Read(0x30, "TBSCertList", &tbs_whole));
   ByteView alg;
   CVMW_RETURN_IF_ERROR(cd.Read(0x30, "signatureAlgorithm", &alg));
-  if (!Equal(alg, kEcdsaSha256)) return DerError("CRL signature algorithm is not ecdsa-with-SHA256");
+  if (!Equal(alg, kEcdsaSha256))
+    return DerError("CRL signature algorithm is not ecdsa-with-SHA256");
   CVMW_ASSIGN_OR_RETURN(c->signature, ReadSignature(cd));
   if (!cd.empty()) return DerError("bytes after the CRL signatureValue");
   c->tbs_digest = Sha256(tbs_whole);

@@ -35,10 +35,10 @@ bool VerifyP256Raw(EVP_PKEY* key, const Hash32& digest, const FixedBytes<64>& rs
 
 struct DerCert {
   Bytes der;
-  Hash32 der_hash;     // SHA-256 of der
-  Hash32 tbs_digest;   // SHA-256 of the TBSCertificate
-  Bytes serial;        // INTEGER content bytes, leading zero octets stripped
-  ByteView issuer;     // DER of the issuer Name (views into der)
+  Hash32 der_hash;    // SHA-256 of der
+  Hash32 tbs_digest;  // SHA-256 of the TBSCertificate
+  Bytes serial;       // INTEGER content bytes, leading zero octets stripped
+  ByteView issuer;    // DER of the issuer Name (views into der)
   ByteView subject;
   TimePoint not_before, not_after;
   FixedBytes<64> public_key;  // P-256 X || Y
@@ -77,6 +77,9 @@ inline constexpr unsigned kKeyUsageCrlSign = 6;
 
 Result<std::shared_ptr<const DerCert>> ParseDerCert(ByteView der);
 Result<std::shared_ptr<const DerCrl>> ParseDerCrl(ByteView der);
+// The same, when the caller already has SHA-256(der).
+Result<std::shared_ptr<const DerCert>> ParseDerCert(ByteView der, const Hash32& der_hash);
+Result<std::shared_ptr<const DerCrl>> ParseDerCrl(ByteView der, const Hash32& der_hash);
 
 // The CN of a DER Name, or "?".
 std::string NameCommonName(ByteView name);

@@ -86,13 +86,13 @@ struct TdxQuote {
   // body), as [signed_offset, signed_offset + signed_length) of the parsed input (offset is 0).
   std::size_t signed_offset = 0;
   std::size_t signed_length = 0;
-  std::size_t body_offset = 0;        // absolute offset of the body in the input
+  std::size_t body_offset = 0;  // absolute offset of the body in the input
   std::uint32_t signature_data_length = 0;
-  std::size_t quote_length = 0;       // bytes actually used (end of the signature data)
+  std::size_t quote_length = 0;  // bytes actually used (end of the signature data)
 
   // Signature data.
-  FixedBytes<64> quote_signature;  // r || s, big-endian
-  FixedBytes<64> attestation_key;  // X || Y, big-endian
+  FixedBytes<64> quote_signature;              // r || s, big-endian
+  FixedBytes<64> attestation_key;              // X || Y, big-endian
   std::uint16_t outer_certification_type = 0;  // 6 = QE report certification data
   std::uint32_t outer_certification_size = 0;
   SgxReport qe_report;
@@ -204,8 +204,8 @@ struct TdxCollateral {
   // Derived from the texts above by the parser (nothing here is signature-checked yet).
   TdxTcbInfo tcb_info;
   TdxQeIdentity qe_identity;
-  Hash32 tcb_info_digest;     // SHA-256(tcb_info_json)
-  Hash32 qe_identity_digest;  // SHA-256(qe_identity_json)
+  Hash32 tcb_info_digest;                           // SHA-256(tcb_info_json)
+  Hash32 qe_identity_digest;                        // SHA-256(qe_identity_json)
   std::vector<Bytes> tcb_info_issuer_chain_der;     // in PEM order
   std::vector<Bytes> qe_identity_issuer_chain_der;  // in PEM order
   std::vector<Bytes> pck_crl_issuer_chain_der;      // in PEM order
