@@ -3,9 +3,13 @@
 
 #include <iostream>
 
+#include "check_config_command.h"
 #include "decode_command.h"
+#include "report_command.h"
+#include "run_command.h"
 #include "verify_command.h"
 #include "verify_quote_command.h"
+#include "watchdog_sink.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"cvmwatch: an independent watchdog for CVM Registry attestations"};
@@ -64,6 +68,39 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   quote_cmd->add_flag("--json", quote.json, "JSON output");
 
+  cvmwatch::app::RunOptions run;
+  cvmwatch::app::WatchdogOpenOptions watch;
+  auto* run_cmd = app.add_subcommand("run", "Follow the chain: backfill, live tail, reorgs, verification, store");
+  run_cmd->add_option("--config", run.config_path, "TOML configuration file")->check(CLI::ExistingFile);
+  run_cmd->add_option("--preset", run.preset, "network preset instead of a file (devnet, sepolia, automata-testnet)");
+  run_cmd->add_option("--rpc-url", run.rpc_url, "endpoint; overrides config and CVMWATCH_RPC_URL");
+  run_cmd->add_option("--from-block", run.from_block, "first block when nothing is indexed yet");
+  run_cmd->add_option("--until-block", run.until_block, "exit once this block is indexed");
+  run_cmd->add_option("--log-format", run.log_format, "auto, text or json")->check(CLI::IsMember({"auto", "text", "json"}));
+  run_cmd->add_option("--log-level", run.log_level, "debug, info, warn, error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
+  run_cmd->add_option("--state-out", run.state_out, "without a store: write the in-memory state as JSON on exit");
+  run_cmd->add_option("--store", watch.store_path, "RocksDB store directory (overrides [store] path)");
+  run_cmd->add_option("--trust", watch.trust_dir, "trust anchor directory")->capture_default_str();
+  run_cmd->add_option("--collateral", watch.collateral_dir, "directory of TDX collateral JSON bundles");
+  run_cmd->add_option("--vcek-dir", watch.vcek_dir, "directory of VCEKs named <chip_id>_<tcb>.der");
+
+  cvmwatch::app::CheckConfigOptions check;
+  auto* check_cmd = app.add_subcommand("check-config", "Validate a configuration file (and optionally probe the endpoint)");
+  check_cmd->add_option("--config", check.config_path, "TOML configuration file")->check(CLI::ExistingFile);
+  check_cmd->add_option("--preset", check.preset, "validate a network preset");
+  check_cmd->add_option("--rpc-url", check.rpc_url, "endpoint override");
+  check_cmd->add_flag("--probe", check.probe, "connect and compare eth_chainId with the configured chain id");
+  check_cmd->add_flag("--list-presets", check.list_presets, "print the preset names");
+
+  cvmwatch::app::ReportOptions report;
+  auto* report_cmd = app.add_subcommand("report", "What the store holds: every identity's status and last verdict");
+  report_cmd->add_option("--config", report.config_path, "TOML configuration file")->check(CLI::ExistingFile);
+  report_cmd->add_option("--preset", report.preset, "network preset (devnet, sepolia, automata-testnet)");
+  report_cmd->add_option("--store", report.store_path, "RocksDB store directory (overrides [store] path)");
+  report_cmd->add_option("--identity", report.identity, "also print this identity's history");
+  report_cmd->add_flag("--json", report.json, "JSON output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -76,5 +113,18 @@ int main(int argc, char** argv) {
   if (verify_cmd->parsed()) return cvmwatch::app::RunVerify(verify, std::cout, std::cerr);
   if (snp_cmd->parsed()) return cvmwatch::app::RunVerifySnp(snp, std::cout, std::cerr);
   if (quote_cmd->parsed()) return cvmwatch::app::RunVerifyQuote(quote, std::cout, std::cerr);
+  if (run_cmd->parsed()) {
+    // With a store (--store or [store] path): the verifying pipeline into RocksDB; without one,
+    // the in-memory sink.
+    return cvmwatch::app::RunRun(run, std::cout, std::cerr, [&](const cvmwatch::config::Config& c)
+                                     -> cvmwatch::Result<std::unique_ptr<cvmwatch::indexer::BlockSink>> {
+      cvmwatch::app::WatchdogOpenOptions o = watch;
+      if (o.store_path.empty()) o.store_path = c.store.path;
+      if (o.store_path.empty()) return std::unique_ptr<cvmwatch::indexer::BlockSink>();
+      return cvmwatch::app::OpenWatchdogSink(c, o);
+    });
+  }
+  if (check_cmd->parsed()) return cvmwatch::app::RunCheckConfig(check, std::cout, std::cerr);
+  if (report_cmd->parsed()) return cvmwatch::app::RunReport(report, std::cout, std::cerr);
   return 2;
 }

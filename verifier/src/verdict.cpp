@@ -63,11 +63,14 @@ void Verdict::Add(CheckId id, CheckState state, std::string reason) {
 }
 
 std::string Verdict::Summary() const {
+  // Failures first (they decide the outcome), then what could not be checked.
   std::string out;
-  for (const auto& c : checks) {
-    if (c.state == CheckState::kPassed) continue;
-    if (!out.empty()) out += "; ";
-    out += std::string(CheckName(c.id)) + " " + std::string(CheckStateName(c.state)) + ": " + c.reason;
+  for (CheckState wanted : {CheckState::kFailed, CheckState::kNotChecked}) {
+    for (const auto& c : checks) {
+      if (c.state != wanted) continue;
+      if (!out.empty()) out += "; ";
+      out += std::string(CheckName(c.id)) + " " + std::string(CheckStateName(c.state)) + ": " + c.reason;
+    }
   }
   return out.empty() ? "all checks passed" : out;
 }
