@@ -9,6 +9,7 @@
 
 #include "cvmwatch/core/hash.h"
 #include "cvmwatch/verifier/tdx.h"
+#include "detail/lru_cache.h"
 #include "detail/tdx_x509.h"
 
 namespace cvmwatch::verifier {
@@ -22,53 +23,8 @@ using CrlPtr = std::shared_ptr<const DerCrl>;
 // ---------------------------------------------------------------------------------------------
 // Bounded LRU caches, process-wide and thread-safe.
 
-struct Hash32Hasher {
-  std::size_t operator()(const Hash32& h) const {
-    std::size_t v;
-    std::memcpy(&v, h.data(), sizeof v);
-    return v;
-  }
-};
-
 template <typename V>
-class Lru {
- public:
-  explicit Lru(std::size_t capacity) : capacity_(capacity) {}
-
-  std::optional<V> Get(const Hash32& key) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = map_.find(key);
-    if (it == map_.end()) return std::nullopt;
-    order_.splice(order_.begin(), order_, it->second);
-    return it->second->second;
-  }
-  void Put(const Hash32& key, V value) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = map_.find(key);
-    if (it != map_.end()) {
-      it->second->second = std::move(value);
-      order_.splice(order_.begin(), order_, it->second);
-      return;
-    }
-    order_.emplace_front(key, std::move(value));
-    map_[key] = order_.begin();
-    while (map_.size() > capacity_) {
-      map_.erase(order_.back().first);
-      order_.pop_back();
-    }
-  }
-  void Clear() {
-    std::lock_guard<std::mutex> lock(mu_);
-    map_.clear();
-    order_.clear();
-  }
-
- private:
-  std::mutex mu_;
-  std::size_t capacity_;
-  std::list<std::pair<Hash32, V>> order_;
-  std::unordered_map<Hash32, typename std::list<std::pair<Hash32, V>>::iterator, Hash32Hasher> map_;
-};
+using Lru = detail::LruCache<V>;
 
 // Verified (signed object, signer) pairs, keyed by SHA-256(tag || object hash || signer DER
 // hash [|| signature]). Only successes are stored, so a cache can never turn a failure into a pass.
